@@ -1,0 +1,3 @@
+module shoplogin
+
+go 1.26
