@@ -39,6 +39,13 @@ func (a *Adjustable) Now() time.Time {
 	return a.base.Now().Add(a.offset)
 }
 
+// Offset is how far the clock is from its base.
+func (a *Adjustable) Offset() time.Duration {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	return a.offset
+}
+
 // Advance moves the clock forward by d (or back, if d is negative).
 func (a *Adjustable) Advance(d time.Duration) {
 	a.mu.Lock()
