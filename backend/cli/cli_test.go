@@ -102,7 +102,9 @@ func TestServeTakesFlagsFromTheEnvironmentAndPrintsItsAddresses(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var out, errOut syncBuffer
 	done := make(chan int)
-	go func() { done <- Run(ctx, []string{"serve"}, IO{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errOut}, nil) }()
+	go func() {
+		done <- Run(ctx, []string{"serve"}, IO{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errOut}, nil)
+	}()
 	deadline := time.Now().Add(10 * time.Second)
 	for !strings.Contains(out.String(), "Ctrl+C") && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)

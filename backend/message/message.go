@@ -241,9 +241,12 @@ func checkAddress(s string) error {
 // checkHeaderText refuses what could end a header line or confuse a mail client: control
 // characters (C0, DEL, C1 including NEL), Unicode line and paragraph separators, invalid UTF-8,
 // and "=?", which starts an RFC 2047 encoded word: printable ASCII is written as is, so a
-// literal "=?utf-8?q?=0D=0A?=" would reach the reader's client as a line break.
+// literal "=?utf-8?q?=0D=0A?=" would reach the reader's client as a line break. It also
+// refuses leading, trailing and doubled spaces, which folding and lenient unfolding (net/mail
+// among others) do not preserve: what is sent is then exactly what is read.
 func checkHeaderText(s string) error {
-	if !utf8.ValidString(s) || strings.Contains(s, "=?") {
+	if !utf8.ValidString(s) || strings.Contains(s, "=?") ||
+		strings.HasPrefix(s, " ") || strings.HasSuffix(s, " ") || strings.Contains(s, "  ") {
 		return ErrInvalid
 	}
 	for _, r := range s {

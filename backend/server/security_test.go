@@ -5,10 +5,12 @@ import (
 	"context"
 	"database/sql"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"shoplogin/backend/api"
@@ -243,5 +245,59 @@ func TestQARefusesANonLoopbackAddressUnlessTold(t *testing.T) {
 	_, err := server.Start(context.Background(), server.Config{Addr: "0.0.0.0:0", DataDir: t.TempDir(), QA: true})
 	if err == nil || !strings.Contains(err.Error(), "loopback") {
 		t.Fatalf("--qa on 0.0.0.0: %v, want a refusal naming loopback", err)
+	}
+}
+
+// lockedBuffer collects log output from the server's goroutines.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// Every auth event is logged, and no log line holds a password, code or token.
+func TestLogsRecordEveryAuthEventButNoSecret(t *testing.T) {
+	ctx := context.Background()
+	var logs lockedBuffer
+	w := startWorld(t, func(c *server.Config) {
+		c.Log = slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	})
+	w.account(email, pw, true)
+	d := w.client("device-secret-id", networkN)
+	d.SignIn(ctx, email, "wrong password 1", "dev")
+	res := must(d.SignIn(ctx, email, pw, "dev"))(t)
+	code, _ := w.code(email)
+	d.Verify(ctx, res.ChallengeID, wrong(code))
+	signed := must(d.Verify(ctx, res.ChallengeID, code))(t)
+	must(d.SetTwoFactor(ctx, false, pw))(t)
+	if err := d.ChangePassword(ctx, pw, "a brand new passphrase"); err != nil {
+		t.Fatal(err)
+	}
+	newToken := d.Token
+	d.SignOut(ctx)
+
+	out := logs.String()
+	for _, event := range []string{"signin_failed", "code_sent", "code_refused", "code_verified", "signin_succeeded",
+		"two_factor_off", "password_changed", "signed_out"} {
+		if !strings.Contains(out, `"event":"`+event+`"`) {
+			t.Errorf("no %s event in the log", event)
+		}
+	}
+	for what, secret := range map[string]string{"password": pw, "wrong password": "wrong password 1", "new password": "a brand new passphrase",
+		"code": code, "token": signed.Token, "new token": newToken, "device id": "device-secret-id"} {
+		if strings.Contains(out, secret) {
+			t.Errorf("the log holds the %s", what)
+		}
 	}
 }

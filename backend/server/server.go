@@ -57,6 +57,8 @@ type Config struct {
 
 	Auth     auth.Config
 	Password password.Params
+	// Outbox tunes mail delivery (retry backoff, polling). Its From is the brand's address.
+	Outbox outbox.Options
 
 	Log *slog.Logger
 	// Clock is the base time the QA clock moves from; default the system clock. Tests
@@ -154,8 +156,9 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 			return nil, err
 		}
 	}
-	s.outbox = outbox.New(s.db, clk, keys.Outbox, sender, cfg.Log.With("component", "outbox"),
-		outbox.Options{From: cfg.Brand.FromAddress})
+	mailOpts := cfg.Outbox
+	mailOpts.From = cfg.Brand.FromAddress
+	s.outbox = outbox.New(s.db, clk, keys.Outbox, sender, cfg.Log.With("component", "outbox"), mailOpts)
 	s.auth = auth.New(auth.Deps{
 		DB: s.db, Clock: clk, Random: rand.Reader, Hasher: password.NewHasher(cfg.Password, nil),
 		Keys: keys, Mail: s.outbox, Brand: cfg.Brand, Log: cfg.Log.With("component", "auth"),
