@@ -25,6 +25,8 @@ type Inbox interface {
 type QA struct {
 	Inbox Inbox
 	Clock *clock.Adjustable
+	// SaveClock keeps the clock's offset across restarts; nil keeps it in memory only.
+	SaveClock func(ctx context.Context, offset time.Duration) error
 }
 
 // maxCodeWait bounds GET /api/qa/code?wait=, so a script cannot hold a request forever.
@@ -121,6 +123,12 @@ func (q *QA) routes(m *http.ServeMux, h *Handler) {
 		default:
 			h.fail(w, r, api.Errorf(api.CodeInvalidRequest, `Send {"advance": "10m"}, {"set": RFC3339} or {"reset": true}.`))
 			return
+		}
+		if q.SaveClock != nil {
+			if err := q.SaveClock(r.Context(), q.Clock.Offset()); err != nil {
+				h.fail(w, r, err)
+				return
+			}
 		}
 		writeJSON(w, http.StatusOK, q.clockState())
 	})

@@ -205,3 +205,24 @@ func TestConcurrentRightCodesSignInExactlyOnce(t *testing.T) {
 		t.Errorf("%d sessions exist, want 2", len(sec.Sessions))
 	}
 }
+
+// QA moves the clock a month ahead; the server keeps it there across a restart, so a
+// desktop app relaunched "a month later" sees its token expired.
+func TestTheQAClockSurvivesARestart(t *testing.T) {
+	ctx := context.Background()
+	w := startWorld(t)
+	c := w.client("qa", networkN)
+	moved := must(c.AdvanceClock(ctx, 720*time.Hour))(t)
+	if !moved.Now.Equal(epoch.Add(720 * time.Hour)) {
+		t.Fatalf("clock after +720h = %v", moved.Now)
+	}
+	w.restart()
+	after := must(w.client("qa", networkN).Clock(ctx))(t)
+	if !after.Now.Equal(epoch.Add(720 * time.Hour)) {
+		t.Fatalf("clock after restart = %v, want %v", after.Now, epoch.Add(720*time.Hour))
+	}
+	reset := must(w.client("qa", networkN).ResetClock(ctx))(t)
+	if !reset.Now.Equal(epoch) || reset.OffsetSeconds != 0 {
+		t.Fatalf("clock after reset = %+v", reset)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
+	"database/sql"
 	"errors"
 	"fmt"
 	"io"
@@ -166,7 +167,10 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 
 	var qa *httpapi.QA
 	if cfg.QA {
-		qa = &httpapi.QA{Clock: s.clock}
+		if err := s.loadClock(ctx); err != nil {
+			return nil, err
+		}
+		qa = &httpapi.QA{Clock: s.clock, SaveClock: s.saveClock}
 		if s.inbox != nil {
 			qa.Inbox = s.inbox
 		}
@@ -262,6 +266,29 @@ func (s *Server) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	return s.Shutdown(ctx)
+}
+
+// loadClock restores the QA clock's offset saved by an earlier run.
+func (s *Server) loadClock(ctx context.Context) error {
+	var offset int64
+	err := s.db.Read.QueryRowContext(ctx, `SELECT offset_seconds FROM qa_clock WHERE id = 1`).Scan(&offset)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("read the QA clock: %w", err)
+	}
+	s.clock.Advance(time.Duration(offset) * time.Second)
+	return nil
+}
+
+func (s *Server) saveClock(ctx context.Context, offset time.Duration) error {
+	_, err := s.db.Write.ExecContext(ctx, `INSERT INTO qa_clock (id, offset_seconds) VALUES (1, ?)
+		ON CONFLICT (id) DO UPDATE SET offset_seconds = excluded.offset_seconds`, int64(offset/time.Second))
+	if err != nil {
+		return fmt.Errorf("save the QA clock: %w", err)
+	}
+	return nil
 }
 
 func prepareDataDir(dir string) error {
