@@ -197,6 +197,7 @@ func TestHeaderInjectionIsRefused(t *testing.T) {
 		{"product with CRLF", func(b *message.Brand) { b.Product = "Shop\r\nBcc: x@example.com" }, nil},
 		{"from name with NEL", func(b *message.Brand) { b.FromName = "Shop\u0085Bcc: x" }, nil},
 		{"from name with line separator", func(b *message.Brand) { b.FromName = "Shop\u2028x" }, nil},
+		{"product with doubled space", func(b *message.Brand) { b.Product = "Image  Line" }, nil},
 		{"from address with CR", func(b *message.Brand) { b.FromAddress = "a@b\rc" }, nil},
 		{"code not six digits", nil, func(e *message.CodeEmail) { e.Code = "12345\r\nBcc: x" }},
 		{"code with letters", nil, func(e *message.CodeEmail) { e.Code = "12a456" }},
