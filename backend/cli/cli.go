@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -39,6 +40,13 @@ type WindowOptions struct {
 // Window opens the desktop app; main provides it (the cli package never imports Wails).
 type Window func(ctx context.Context, o WindowOptions) error
 
+// Program is what main gives the command line: the desktop window and the website's
+// files, both optional.
+type Program struct {
+	Window Window
+	Web    fs.FS
+}
+
 // IO is where a command reads and writes.
 type IO struct {
 	Stdin  io.Reader
@@ -47,8 +55,8 @@ type IO struct {
 }
 
 // Run runs the command line args (without the program name) and returns the exit code.
-func Run(ctx context.Context, args []string, stdio IO, window Window) int {
-	root := rootCommand(stdio, window)
+func Run(ctx context.Context, args []string, stdio IO, prog Program) int {
+	root := rootCommand(stdio, prog)
 	if err := root.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -80,7 +88,7 @@ func options() []ff.Option {
 	return []ff.Option{ff.WithEnvVarPrefix(EnvPrefix), ff.WithEnvVarSplit(",")}
 }
 
-func rootCommand(stdio IO, window Window) *ffcli.Command {
+func rootCommand(stdio IO, prog Program) *ffcli.Command {
 	fs := flag.NewFlagSet("shoplogin", flag.ContinueOnError)
 	fs.SetOutput(stdio.Stderr)
 	var o WindowOptions
@@ -96,13 +104,13 @@ func rootCommand(stdio IO, window Window) *ffcli.Command {
 			"Every flag can also be set with an environment variable, shown beside it.",
 		FlagSet:     fs,
 		Options:     options(),
-		Subcommands: []*ffcli.Command{serveCommand(stdio), accountCommand(stdio)},
+		Subcommands: []*ffcli.Command{serveCommand(stdio, prog.Web), accountCommand(stdio)},
 		UsageFunc:   usage,
 		Exec: func(ctx context.Context, args []string) error {
 			if len(args) > 0 {
 				return usagef("unknown command %q", args[0])
 			}
-			if window == nil {
+			if prog.Window == nil {
 				return errors.New("this build has no desktop window; run 'shoplogin serve' for the account server")
 			}
 			if o.ServerURL == "" {
@@ -111,7 +119,7 @@ func rootCommand(stdio IO, window Window) *ffcli.Command {
 				}
 			}
 			o.ServerLogs = stdio.Stderr
-			return window(ctx, o)
+			return prog.Window(ctx, o)
 		},
 	}
 	return root
@@ -178,7 +186,7 @@ func usage(c *ffcli.Command) string {
 	return b.String()
 }
 
-func serveCommand(stdio IO) *ffcli.Command {
+func serveCommand(stdio IO, web fs.FS) *ffcli.Command {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stdio.Stderr)
 	var cfg server.Config
@@ -221,6 +229,7 @@ func serveCommand(stdio IO) *ffcli.Command {
 			cfg.TrustedProxies = proxies
 			cfg.Brand = brand
 			cfg.Log = logger
+			cfg.Web = web
 			return serve(ctx, cfg, stdio.Stdout)
 		},
 	}
@@ -246,7 +255,12 @@ func serve(ctx context.Context, cfg server.Config, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "shoplogin account server\n  API:            %s/api/v1\n  website login:  %s/\n", srv.URL(), srv.URL())
+	fmt.Fprintf(out, "shoplogin account server\n  API:            %s/api/v1\n", srv.URL())
+	if cfg.Web != nil {
+		fmt.Fprintf(out, "  website login:  %s/\n", srv.URL())
+	} else {
+		fmt.Fprintf(out, "  website login:  not in this build (build the frontend first: make build)\n")
+	}
 	if addr := srv.InboxAddr(); addr != "" {
 		fmt.Fprintf(out, "  QA inbox SMTP:  %s\n", addr)
 	}

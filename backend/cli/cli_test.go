@@ -16,7 +16,7 @@ import (
 func run(t *testing.T, ctx context.Context, stdin string, args ...string) (int, string, string) {
 	t.Helper()
 	var out, errOut syncBuffer
-	code := Run(ctx, args, IO{Stdin: strings.NewReader(stdin), Stdout: &out, Stderr: &errOut}, nil)
+	code := Run(ctx, args, IO{Stdin: strings.NewReader(stdin), Stdout: &out, Stderr: &errOut}, Program{})
 	return code, out.String(), errOut.String()
 }
 
@@ -103,7 +103,7 @@ func TestServeTakesFlagsFromTheEnvironmentAndPrintsItsAddresses(t *testing.T) {
 	var out, errOut syncBuffer
 	done := make(chan int)
 	go func() {
-		done <- Run(ctx, []string{"serve"}, IO{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errOut}, nil)
+		done <- Run(ctx, []string{"serve"}, IO{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errOut}, Program{})
 	}()
 	deadline := time.Now().Add(10 * time.Second)
 	for !strings.Contains(out.String(), "Ctrl+C") && time.Now().Before(deadline) {

@@ -3,8 +3,10 @@ package httpapi
 
 import (
 	"errors"
+	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -21,9 +23,11 @@ type Options struct {
 	Resolver *network.Resolver
 	QA       *QA
 	Log      *slog.Logger
+	// Web is the website (the built frontend), served at /; nil serves the API only.
+	Web fs.FS
 }
 
-// Handler serves /api/v1 and, when QA is set, /api/qa.
+// Handler serves /api/v1, /api/qa when QA is set, and the website at /.
 type Handler struct {
 	auth     *auth.Service
 	resolver *network.Resolver
@@ -35,6 +39,9 @@ type Handler struct {
 // New builds the handler and its routes.
 func New(o Options) *Handler {
 	h := &Handler{auth: o.Auth, resolver: o.Resolver, qa: o.QA, log: o.Log, mux: http.NewServeMux()}
+	if o.Web != nil {
+		h.mux.Handle("/", website(o.Web))
+	}
 	m := h.mux
 	m.HandleFunc("POST /api/v1/signin", h.signIn)
 	m.HandleFunc("POST /api/v1/signin/verify", h.verify)
@@ -64,9 +71,10 @@ func New(o Options) *Handler {
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
-	hdr := w.Header()
-	hdr.Set("Cache-Control", "no-store")
-	hdr.Set("X-Content-Type-Options", "nosniff")
+	setSecurityHeaders(w.Header())
+	if strings.HasPrefix(r.URL.Path, "/api/") {
+		w.Header().Set("Cache-Control", "no-store")
+	}
 	defer func() {
 		if p := recover(); p != nil {
 			if p == http.ErrAbortHandler {
@@ -80,6 +88,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.log.LogAttrs(r.Context(), slog.LevelDebug, "http", slog.String("method", r.Method),
 			slog.String("path", r.URL.Path), slog.Int("status", rec.status), slog.Duration("took", time.Since(start)))
 	}()
+	if err := checkCSRF(r); err != nil {
+		h.fail(rec, r, err)
+		return
+	}
 	// Route on the method-aware mux; a known path with the wrong method gets 405 in JSON.
 	if _, pattern := h.mux.Handler(r); pattern == "" && strings.HasPrefix(r.URL.Path, "/api/") {
 		if allowed := h.allowed(r); allowed != "" {
@@ -97,7 +109,7 @@ func (h *Handler) allowed(r *http.Request) string {
 	for _, m := range []string{"GET", "POST", "PUT", "DELETE"} {
 		probe := r.Clone(r.Context())
 		probe.Method = m
-		if _, pattern := h.mux.Handler(probe); pattern != "" && pattern != "/api/" {
+		if _, pattern := h.mux.Handler(probe); pattern != "" && pattern != "/api/" && pattern != "/" {
 			ok = append(ok, m)
 		}
 	}
@@ -140,15 +152,40 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 
 // client describes the caller of r for the auth service.
 func (h *Handler) client(r *http.Request, deviceID, deviceName string) auth.Client {
-	return auth.Client{DeviceID: deviceID, DeviceName: deviceName, Network: network.Of(h.resolver.ClientAddr(r))}
+	return auth.Client{DeviceID: deviceID, DeviceName: deviceName, Network: h.network(r)}
+}
+
+// network is the network r comes from. With --qa a browser may pretend to be elsewhere
+// (the QA panel's "simulate new network"); nothing else can choose its network.
+func (h *Handler) network(r *http.Request) string {
+	if h.qa != nil {
+		if ip, ok := qaNetwork(r); ok {
+			a, _ := netip.AddrFromSlice(ip)
+			return network.Of(a)
+		}
+	}
+	return network.Of(h.resolver.ClientAddr(r))
+}
+
+// signedIn answers a sign-in. A browser gets its token as an HttpOnly cookie and never
+// sees it in the body.
+func (h *Handler) signedIn(w http.ResponseWriter, r *http.Request, res api.SignInResult) {
+	if res.Status == api.StatusSignedIn && usesCookies(r) {
+		setSession(w, r, res.Token, res.ExpiresAt)
+		res.Token = ""
+	}
+	writeJSON(w, http.StatusOK, res)
 }
 
 // authed runs next only for a valid token presented from its own device.
 func (h *Handler) authed(next func(http.ResponseWriter, *http.Request, auth.Principal)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		token, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		p, err := h.auth.Authenticate(r.Context(), strings.TrimSpace(token), r.Header.Get("X-Device-ID"))
+		token, device := credentials(r)
+		p, err := h.auth.Authenticate(r.Context(), token, device)
 		if err != nil {
+			if usesCookies(r) && token != "" {
+				clearSession(w, r)
+			}
 			h.fail(w, r, err)
 			return
 		}
@@ -162,12 +199,20 @@ func (h *Handler) signIn(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	res, err := h.auth.SignIn(r.Context(), req, network.Of(h.resolver.ClientAddr(r)))
+	if req.DeviceID == "" && usesCookies(r) {
+		id, err := browserDevice(w, r)
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		req.DeviceID = id
+	}
+	res, err := h.auth.SignIn(r.Context(), req, h.network(r))
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, res)
+	h.signedIn(w, r, res)
 }
 
 func (h *Handler) verify(w http.ResponseWriter, r *http.Request) {
@@ -176,12 +221,17 @@ func (h *Handler) verify(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	res, err := h.auth.Verify(r.Context(), req, network.Of(h.resolver.ClientAddr(r)))
+	if req.DeviceID == "" && usesCookies(r) {
+		if c, err := r.Cookie(deviceCookie); err == nil {
+			req.DeviceID = c.Value
+		}
+	}
+	res, err := h.auth.Verify(r.Context(), req, h.network(r))
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, res)
+	h.signedIn(w, r, res)
 }
 
 func (h *Handler) resend(w http.ResponseWriter, r *http.Request) {
@@ -234,11 +284,19 @@ func (h *Handler) session(w http.ResponseWriter, r *http.Request, p auth.Princip
 }
 
 func (h *Handler) signOut(w http.ResponseWriter, r *http.Request, p auth.Principal) {
-	h.noContent(w, r, h.auth.SignOut(r.Context(), p, h.client(r, "", "")))
+	err := h.auth.SignOut(r.Context(), p, h.client(r, "", ""))
+	if err == nil && usesCookies(r) {
+		clearSession(w, r)
+	}
+	h.noContent(w, r, err)
 }
 
 func (h *Handler) signOutAll(w http.ResponseWriter, r *http.Request, p auth.Principal) {
-	h.noContent(w, r, h.auth.SignOutEverywhere(r.Context(), p, h.client(r, "", "")))
+	err := h.auth.SignOutEverywhere(r.Context(), p, h.client(r, "", ""))
+	if err == nil && usesCookies(r) {
+		clearSession(w, r)
+	}
+	h.noContent(w, r, err)
 }
 
 func (h *Handler) security(w http.ResponseWriter, r *http.Request, p auth.Principal) {
@@ -290,7 +348,7 @@ func (h *Handler) changePassword(w http.ResponseWriter, r *http.Request, p auth.
 		h.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, res)
+	h.signedIn(w, r, res)
 }
 
 func (h *Handler) forgetDevice(w http.ResponseWriter, r *http.Request, p auth.Principal) {

@@ -2,8 +2,10 @@ package httpapi
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"time"
 
@@ -11,6 +13,7 @@ import (
 	"shoplogin/backend/auth"
 	"shoplogin/backend/clock"
 	"shoplogin/backend/inbox"
+	"shoplogin/backend/network"
 )
 
 // Inbox is what the QA API reads of the embedded mail inbox.
@@ -151,6 +154,28 @@ func (q *QA) routes(m *http.ServeMux, h *Handler) {
 			return
 		}
 		writeJSON(w, http.StatusCreated, map[string]string{"status": "created"})
+	})
+	// A browser cannot change its own device cookie or address; these do it for the QA
+	// panel in the website. The desktop app simulates both on its side.
+	m.HandleFunc("POST /api/qa/simulate/device", func(w http.ResponseWriter, r *http.Request) {
+		if _, err := newBrowserDevice(w, r); err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		clearSession(w, r)
+		w.WriteHeader(http.StatusNoContent)
+	})
+	m.HandleFunc("POST /api/qa/simulate/network", func(w http.ResponseWriter, r *http.Request) {
+		var b [3]byte
+		if _, err := rand.Read(b[:]); err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		// 198.18.0.0/15 is reserved for benchmarks: never a real client's network.
+		addr := netip.AddrFrom4([4]byte{198, 18 + b[0]&1, b[1], 1 + b[2]%254})
+		http.SetCookie(w, &http.Cookie{Name: networkCookie, Value: addr.String(), Path: "/",
+			HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: secureCookies(r)})
+		writeJSON(w, http.StatusOK, map[string]string{"network": network.Of(addr)})
 	})
 	m.HandleFunc("GET /api/qa/events", func(w http.ResponseWriter, r *http.Request) {
 		events, err := h.auth.Events(r.Context(), r.URL.Query().Get("email"), 500)

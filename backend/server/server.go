@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -62,6 +63,9 @@ type Config struct {
 	Outbox outbox.Options
 
 	Log *slog.Logger
+	// Web is the website (the built frontend) served at /; nil serves the API only.
+	Web fs.FS
+
 	// Clock is the base time the QA clock moves from; default the system clock. Tests
 	// give a fixed clock so that "9 minutes 59 seconds later" is exact.
 	Clock clock.Clock
@@ -175,7 +179,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 			qa.Inbox = s.inbox
 		}
 	}
-	handler := httpapi.New(httpapi.Options{Auth: s.auth, Resolver: resolver, QA: qa, Log: cfg.Log.With("component", "http")})
+	handler := httpapi.New(httpapi.Options{Auth: s.auth, Resolver: resolver, QA: qa, Web: cfg.Web, Log: cfg.Log.With("component", "http")})
 	s.http = &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
