@@ -7,6 +7,7 @@ import (
 	"errors"
 	"time"
 
+	"shoplogin/backend/address"
 	"shoplogin/backend/api"
 	"shoplogin/backend/audit"
 	"shoplogin/backend/message"
@@ -24,19 +25,9 @@ var ErrAccountExists = errors.New("an account with this email already exists")
 // the same work (a hash), and its owner gets a notice instead: sign-up must not tell a
 // stranger which addresses have accounts.
 func (s *Service) SignUp(ctx context.Context, email, pw string, c Client) error {
-	addr, err := parseEmail(email)
+	addr, hash, err := s.newCredentials(ctx, email, pw)
 	if err != nil {
 		return err
-	}
-	if err := checkPasswordInput("password", pw); err != nil {
-		return err
-	}
-	if err := password.Check(pw); err != nil {
-		return err
-	}
-	hash, err := s.hasher.Hash(pw)
-	if err != nil {
-		return s.internal(ctx, "signup: hash", err)
 	}
 	now := s.now()
 	woke := false
@@ -74,6 +65,26 @@ func (s *Service) SignUp(ctx context.Context, email, pw string, c Client) error 
 	return nil
 }
 
+// newCredentials checks a new account's email and password against the policy and
+// hashes the password.
+func (s *Service) newCredentials(ctx context.Context, email, pw string) (address.Address, string, error) {
+	addr, err := parseEmail(email)
+	if err != nil {
+		return address.Address{}, "", err
+	}
+	if err := checkPasswordInput("password", pw); err != nil {
+		return address.Address{}, "", err
+	}
+	if err := password.Check(pw); err != nil {
+		return address.Address{}, "", err
+	}
+	hash, err := s.hasher.Hash(pw)
+	if err != nil {
+		return address.Address{}, "", s.internal(ctx, "hash password", err)
+	}
+	return addr, hash, nil
+}
+
 func insertAccount(ctx context.Context, tx *sql.Tx, email, key, hash string, twoFactor bool, now time.Time) (int64, error) {
 	tf := 0
 	if twoFactor {
@@ -90,19 +101,9 @@ func insertAccount(ctx context.Context, tx *sql.Tx, email, key, hash string, two
 // CreateAccount makes an account directly, for `shoplogin account add` and the QA API.
 // Unlike SignUp it says when the address is taken.
 func (s *Service) CreateAccount(ctx context.Context, email, pw string, twoFactor bool) error {
-	addr, err := parseEmail(email)
+	addr, hash, err := s.newCredentials(ctx, email, pw)
 	if err != nil {
 		return err
-	}
-	if err := checkPasswordInput("password", pw); err != nil {
-		return err
-	}
-	if err := password.Check(pw); err != nil {
-		return err
-	}
-	hash, err := s.hasher.Hash(pw)
-	if err != nil {
-		return s.internal(ctx, "create account: hash", err)
 	}
 	now := s.now()
 	var exists bool
