@@ -36,6 +36,8 @@ type App struct {
 	tokens TokenStore
 	qa     bool
 	server string
+	// launched is when Run began, so ScreenShown's since_launch and "window ready" agree.
+	launched time.Time
 
 	mu       sync.Mutex
 	client   *apiclient.Client
@@ -181,9 +183,11 @@ func (a *App) RestoreSession() (s *api.Session, err error) {
 	c, cancel := ctx()
 	defer cancel()
 	sess, err := a.snapshot().Session(c)
-	switch api.CodeOf(err) {
-	case "":
+	if err == nil {
 		return &sess, nil
+	}
+	// api.CodeOf(nil) is CodeInternal, not "": success must be tested on err itself.
+	switch api.CodeOf(err) {
 	case api.CodeInvalidToken, api.CodeTokenExpired:
 		a.setToken("")
 		return nil, nil

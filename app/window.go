@@ -53,6 +53,7 @@ func Run(ctx context.Context, o cli.WindowOptions, assets fs.FS) error {
 	}
 	a := New(Options{ServerURL: serverURL, DeviceID: deviceID, QA: o.QA, Log: log.With("component", "app"),
 		Tokens: ChooseTokenStore(o.DataDir, log)})
+	a.launched = started
 
 	var stopWatch context.CancelFunc = func() {}
 	return wails.Run(&options.App{
