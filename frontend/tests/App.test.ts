@@ -92,6 +92,38 @@ describe('app', () => {
     expect(screen.getByTestId('signin-notice').textContent).toBe('You have signed out.');
   });
 
+  it('tells the desktop app each new screen once it is shown and focused', async () => {
+    transport.signIn.mockResolvedValue({
+      status: 'code_required',
+      challenge_id: 'ch-2',
+      email_hint: 'a**@example.com',
+      reason: 'new_device',
+      expires_at: '2025-03-01T12:10:00Z',
+      resend_after: '2025-03-01T12:01:00Z',
+    });
+    transport.verify.mockResolvedValue({ status: 'signed_in', expires_at: session.expires_at, account });
+    // What had focus when each screen was reported: "shown" must mean "takes the keyboard".
+    const focusedWhenShown: (string | null)[] = [];
+    transport.screenShown.mockImplementation(() => {
+      focusedWhenShown.push(document.activeElement?.getAttribute('data-testid') ?? null);
+    });
+    render(App, { props: { transport, clock } });
+    const user = userEvent.setup();
+
+    await waitFor(() => expect(transport.screenShown).toHaveBeenCalledWith('signin'));
+    expect(focusedWhenShown).toEqual(['signin-email']);
+    await user.type(screen.getByTestId('signin-email'), 'ann@example.com');
+    await user.type(screen.getByTestId('signin-password'), 'correct horse');
+    await user.keyboard('{Enter}');
+    await waitFor(() => expect(transport.screenShown).toHaveBeenLastCalledWith('code'));
+    expect(focusedWhenShown.at(-1)).toBe('code-box-0');
+    await user.keyboard('123456');
+    await waitFor(() => expect(transport.screenShown).toHaveBeenLastCalledWith('shop'));
+
+    // Never "loading", and each screen once, though the app state changed more often.
+    expect(transport.screenShown.mock.calls).toEqual([['signin'], ['code'], ['shop']]);
+  });
+
   it('turning 2FA off asks for the current password', async () => {
     transport.restoreSession.mockResolvedValue(session);
     transport.setTwoFactor.mockResolvedValue();

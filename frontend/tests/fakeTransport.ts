@@ -58,5 +58,7 @@ export function fakeTransport(kind: 'wails' | 'http' = 'wails'): FakeTransport {
     },
   };
   for (const name of names) fake[name] = vi.fn(notStubbed(name));
+  // Fire and forget in every transport: it never fails, so the fake only records calls.
+  fake['screenShown'] = vi.fn();
   return fake as unknown as FakeTransport;
 }

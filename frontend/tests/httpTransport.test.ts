@@ -166,6 +166,12 @@ describe('HttpTransport', () => {
     expect((await t.qaEvents('a@b.c')).map((e) => e.id)).toEqual([3]);
   });
 
+  it('reports no screens: the website has no end-to-end hook', () => {
+    const { t, calls } = transportAnswering();
+    t.screenShown('signin');
+    expect(calls).toEqual([]);
+  });
+
   it('gets no pushes', () => {
     const { t } = transportAnswering();
     expect(typeof t.on('mail:received', () => {})).toBe('function');

@@ -57,6 +57,19 @@ describe('WailsTransport', () => {
     expect(await t.qaEvents('a@b.c')).toEqual([]);
   });
 
+  it('screenShown calls the bound method and never rejects', async () => {
+    const ScreenShown = vi.fn().mockResolvedValue(undefined);
+    new WailsTransport(fakeApp({ ScreenShown }), undefined).screenShown('code');
+    expect(ScreenShown).toHaveBeenCalledWith('code');
+
+    // A failing call (or a missing binding) must not surface as an unhandled rejection.
+    const failing = vi.fn().mockRejectedValue({ code: 'invalid_request', message: 'Unknown screen.' });
+    expect(() => new WailsTransport(fakeApp({ ScreenShown: failing }), undefined).screenShown('shop')).not.toThrow();
+    const missing = { ScreenShown: undefined } as unknown as Partial<WailsApp>;
+    expect(() => new WailsTransport(fakeApp(missing), undefined).screenShown('shop')).not.toThrow();
+    await Promise.resolve();
+  });
+
   it('subscribes to pushes through window.runtime', () => {
     const off = vi.fn();
     const runtime: WailsRuntime = { EventsOn: vi.fn().mockReturnValue(off) };

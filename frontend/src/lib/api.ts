@@ -100,6 +100,16 @@ export function toApiError(raw: unknown, fallbackCode: string = 'internal'): Api
   return new ApiError(fallbackCode, 'Unexpected error');
 }
 
+/** The screens the window reports as shown: their data-screen names ("loading" is not one). */
+export type ShownScreen = 'signin' | 'signup' | 'code' | 'shop' | 'profile';
+
+const shownScreens: readonly string[] = ['signin', 'signup', 'code', 'shop', 'profile'] satisfies ShownScreen[];
+
+/** Whether a data-screen value is one ScreenShown accepts (app/screen.go keeps the same list). */
+export function isShownScreen(name: string): name is ShownScreen {
+  return shownScreens.includes(name);
+}
+
 /**
  * Everything the UI asks of the account server. Two implementations: WailsTransport
  * (bound Go methods in the desktop window) and HttpTransport (same-origin JSON API and
@@ -136,6 +146,14 @@ export interface Transport {
   qaSimulateNewDevice(): Promise<void>;
   qaSimulateNewNetwork(): Promise<void>;
   qaEvents(email: string): Promise<AuditEvent[]>;
+
+  /**
+   * Tells the desktop app that a different screen is on show: mounted, focused, painted, so
+   * it answers the keyboard. The app logs it (`msg="screen shown" screen=signin`); the
+   * desktop end-to-end test waits on that line and times start-up with it. Fire and forget:
+   * never rejects, and the browser has nobody to tell.
+   */
+  screenShown(name: ShownScreen): void;
 
   /**
    * Subscribes to a push from the desktop app; returns the unsubscribe function.

@@ -2,7 +2,7 @@
 // The server keeps the device and the login token in HttpOnly cookies, so this side
 // never sees either; every state-changing request carries X-Requested-With for CSRF.
 
-import { ApiError, toApiError, type Transport } from '../api';
+import { ApiError, toApiError, type ShownScreen, type Transport } from '../api';
 import type {
   AuditEvent,
   Challenge,
@@ -237,6 +237,9 @@ export class HttpTransport implements Transport {
     if (Array.isArray(data)) return data;
     return data?.events ?? [];
   }
+
+  /** Only the desktop app logs the screens shown; a website has no end-to-end hook. */
+  screenShown(_name: ShownScreen): void {}
 
   /** The browser gets no pushes; the UI polls instead. */
   on(_event: PushEvent, _callback: () => void): () => void {

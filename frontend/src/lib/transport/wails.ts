@@ -2,7 +2,7 @@
 // The Go side owns the device identity and the token; a rejected call carries the
 // ErrorFormatter's object {code, message, retry_after?, attempts_left?, field?}.
 
-import { toApiError, type Transport } from '../api';
+import { toApiError, type ShownScreen, type Transport } from '../api';
 import type {
   AuditEvent,
   Challenge,
@@ -41,6 +41,7 @@ export interface WailsApp {
   QASimulateNewDevice(): Promise<void>;
   QASimulateNewNetwork(): Promise<void>;
   QAEvents(email: string): Promise<AuditEvent[] | null>;
+  ScreenShown(name: string): Promise<void>;
 }
 
 /** The part of window.runtime we use. */
@@ -143,6 +144,11 @@ export class WailsTransport implements Transport {
   }
   async qaEvents(email: string): Promise<AuditEvent[]> {
     return (await call(() => this.app.QAEvents(email))) ?? [];
+  }
+
+  screenShown(name: ShownScreen): void {
+    // Only a log line is at stake: a failure must never reach the screens.
+    call(() => this.app.ScreenShown(name)).catch(() => {});
   }
 
   on(event: PushEvent, callback: () => void): () => void {
