@@ -284,7 +284,9 @@ func deviceName() string {
 }
 
 // errNoQA answers QA calls in a window started without --qa.
-var errNoQA = &UIError{Code: string(api.CodeNotFound), Message: "The QA panel is off. Start shoplogin with --qa."}
+func errNoQA() error {
+	return &UIError{Code: string(api.CodeNotFound), Message: "The QA panel is off. Start shoplogin with --qa."}
+}
 
 // QAEnabled tells the window whether to show the QA panel.
 func (a *App) QAEnabled() bool { return a.qa }
@@ -293,7 +295,7 @@ func (a *App) QAEnabled() bool { return a.qa }
 func (a *App) QAMessages() (list []inbox.Summary, err error) {
 	defer a.guard("qa-messages", &err)
 	if !a.qa {
-		return nil, errNoQA
+		return nil, errNoQA()
 	}
 	c, cancel := ctx()
 	defer cancel()
@@ -304,7 +306,7 @@ func (a *App) QAMessages() (list []inbox.Summary, err error) {
 func (a *App) QAMessage(id int64) (m inbox.Message, err error) {
 	defer a.guard("qa-message", &err)
 	if !a.qa {
-		return m, errNoQA
+		return m, errNoQA()
 	}
 	c, cancel := ctx()
 	defer cancel()
@@ -315,7 +317,7 @@ func (a *App) QAMessage(id int64) (m inbox.Message, err error) {
 func (a *App) QAClearInbox() (err error) {
 	defer a.guard("qa-clear", &err)
 	if !a.qa {
-		return errNoQA
+		return errNoQA()
 	}
 	c, cancel := ctx()
 	defer cancel()
@@ -326,7 +328,7 @@ func (a *App) QAClearInbox() (err error) {
 func (a *App) QAClock() (s apiclient.ClockState, err error) {
 	defer a.guard("qa-clock", &err)
 	if !a.qa {
-		return s, errNoQA
+		return s, errNoQA()
 	}
 	c, cancel := ctx()
 	defer cancel()
@@ -337,7 +339,7 @@ func (a *App) QAClock() (s apiclient.ClockState, err error) {
 func (a *App) QAAdvanceClock(duration string) (s apiclient.ClockState, err error) {
 	defer a.guard("qa-advance", &err)
 	if !a.qa {
-		return s, errNoQA
+		return s, errNoQA()
 	}
 	d, perr := time.ParseDuration(duration)
 	if perr != nil || d <= 0 {
@@ -352,7 +354,7 @@ func (a *App) QAAdvanceClock(duration string) (s apiclient.ClockState, err error
 func (a *App) QAResetClock() (s apiclient.ClockState, err error) {
 	defer a.guard("qa-reset", &err)
 	if !a.qa {
-		return s, errNoQA
+		return s, errNoQA()
 	}
 	c, cancel := ctx()
 	defer cancel()
@@ -364,7 +366,7 @@ func (a *App) QAResetClock() (s apiclient.ClockState, err error) {
 func (a *App) QASimulateNewDevice() (err error) {
 	defer a.guard("qa-new-device", &err)
 	if !a.qa {
-		return errNoQA
+		return errNoQA()
 	}
 	id, err := randomHex(16)
 	if err != nil {
@@ -384,7 +386,7 @@ func (a *App) QASimulateNewDevice() (err error) {
 func (a *App) QASimulateNewNetwork() (err error) {
 	defer a.guard("qa-new-network", &err)
 	if !a.qa {
-		return errNoQA
+		return errNoQA()
 	}
 	n, err := rand.Int(rand.Reader, big.NewInt(512))
 	if err != nil {
@@ -405,7 +407,7 @@ func (a *App) QASimulateNewNetwork() (err error) {
 func (a *App) QAEvents(email string) (ev []audit.Event, err error) {
 	defer a.guard("qa-events", &err)
 	if !a.qa {
-		return nil, errNoQA
+		return nil, errNoQA()
 	}
 	c, cancel := ctx()
 	defer cancel()
