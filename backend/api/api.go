@@ -106,6 +106,9 @@ type Challenge struct {
 	EmailHint    string    `json:"email_hint"`
 	Reason       string    `json:"reason"`
 	ResendAfter  time.Time `json:"resend_after"`
+	// Now is the server's time, so a code screen's countdown follows a QA clock that a
+	// script moved while the screen was open.
+	Now time.Time `json:"now"`
 }
 
 // Session answers GET /api/v1/session.

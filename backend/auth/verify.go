@@ -233,7 +233,8 @@ func (s *Service) Challenge(ctx context.Context, challengeID string) (api.Challe
 		c.outbox_id, c.reason, a.email
 		FROM challenges c JOIN accounts a ON a.id = c.account_id WHERE c.id = ? AND c.consumed_at IS NULL`, challengeID).
 		Scan(&attempts, &expiresAt, &issuedAt, &createdAt, &outboxID, &c.Reason, &email)
-	if errors.Is(err, sql.ErrNoRows) || (err == nil && s.now().Unix() >= createdAt+int64(s.cfg.ChallengeTTL/time.Second)) {
+	now := s.now()
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && now.Unix() >= createdAt+int64(s.cfg.ChallengeTTL/time.Second)) {
 		return api.Challenge{}, errUnknownChallenge()
 	}
 	if err != nil {
@@ -242,6 +243,7 @@ func (s *Service) Challenge(ctx context.Context, challengeID string) (api.Challe
 	c.ExpiresAt = unix(expiresAt)
 	c.ResendAfter = unix(issuedAt).Add(s.cfg.ResendCooldown)
 	c.AttemptsLeft = max(0, s.cfg.MaxAttempts-attempts)
+	c.Now = now
 	c.EmailHint = address.Hint(email)
 	c.Delivery = "queued"
 	if outboxID.Valid {

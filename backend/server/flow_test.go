@@ -142,6 +142,9 @@ func TestAResendKillsTheOldCodeButNotTheGuessCount(t *testing.T) {
 	if ch.AttemptsLeft != 2 {
 		t.Errorf("challenge reports %d attempts left, want 2", ch.AttemptsLeft)
 	}
+	if !ch.Now.Equal(w.clock.Now()) {
+		t.Errorf("challenge says the server's time is %v, want the (moved) clock's %v", ch.Now, w.clock.Now())
+	}
 	// Two more wrong guesses use up all five; the sixth is refused even though right.
 	for range 2 {
 		c.Verify(ctx, res.ChallengeID, wrong(newCode))
