@@ -36,7 +36,17 @@ type QA struct {
 const maxCodeWait = time.Minute
 
 func (q *QA) routes(m *http.ServeMux, h *Handler) {
-	m.HandleFunc("GET /api/qa/messages", func(w http.ResponseWriter, r *http.Request) {
+	// With a relay there is no QA inbox: its routes say so instead of calling a nil Inbox.
+	withInbox := func(next http.HandlerFunc) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			if q.Inbox == nil {
+				h.fail(w, r, api.Errorf(api.CodeNotFound, "There is no QA inbox: this server delivers mail to a relay."))
+				return
+			}
+			next(w, r)
+		}
+	}
+	m.HandleFunc("GET /api/qa/messages", withInbox(func(w http.ResponseWriter, r *http.Request) {
 		list, err := q.Inbox.List(r.Context(), r.URL.Query().Get("to"))
 		if err != nil {
 			h.fail(w, r, err)
@@ -46,8 +56,8 @@ func (q *QA) routes(m *http.ServeMux, h *Handler) {
 			list = []inbox.Summary{}
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"messages": list})
-	})
-	m.HandleFunc("GET /api/qa/messages/{id}", func(w http.ResponseWriter, r *http.Request) {
+	}))
+	m.HandleFunc("GET /api/qa/messages/{id}", withInbox(func(w http.ResponseWriter, r *http.Request) {
 		id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 		if err != nil {
 			h.fail(w, r, api.Errorf(api.CodeNotFound, "No message with id %q.", r.PathValue("id")))
@@ -63,11 +73,11 @@ func (q *QA) routes(m *http.ServeMux, h *Handler) {
 			return
 		}
 		writeJSON(w, http.StatusOK, msg)
-	})
-	m.HandleFunc("DELETE /api/qa/messages", func(w http.ResponseWriter, r *http.Request) {
+	}))
+	m.HandleFunc("DELETE /api/qa/messages", withInbox(func(w http.ResponseWriter, r *http.Request) {
 		h.noContent(w, r, q.Inbox.DeleteAll(r.Context()))
-	})
-	m.HandleFunc("GET /api/qa/code", func(w http.ResponseWriter, r *http.Request) {
+	}))
+	m.HandleFunc("GET /api/qa/code", withInbox(func(w http.ResponseWriter, r *http.Request) {
 		to := r.URL.Query().Get("to")
 		if to == "" {
 			h.fail(w, r, &api.Error{Code: api.CodeInvalidRequest, Field: "to", Message: "Say whose code: ?to=ADDRESS."})
@@ -92,7 +102,7 @@ func (q *QA) routes(m *http.ServeMux, h *Handler) {
 			return
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"code": code, "message_id": id})
-	})
+	}))
 	m.HandleFunc("GET /api/qa/clock", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, q.clockState())
 	})
