@@ -13,7 +13,7 @@ function executable(path: string, fix: string): void {
 }
 
 export default function globalSetup(): void {
-  executable(serverBinary, 'run `make build` first, or point SHOPLOGIN_BIN at a shoplogin binary');
+  executable(serverBinary, 'run `make build` first (it writes build/bin/shoplogin-server), or point SHOPLOGIN_BIN at a shoplogin binary');
   executable(chromiumPath, 'install Debian\'s chromium (`apt-get install chromium`), or point CHROMIUM_BIN at one');
   rmSync(screenshotDir, { recursive: true, force: true });
   mkdirSync(screenshotDir, { recursive: true });

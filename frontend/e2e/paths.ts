@@ -6,8 +6,8 @@ import { resolve } from 'node:path';
 const frontendDir = resolve(import.meta.dirname, '..');
 const repoDir = resolve(frontendDir, '..');
 
-/** The shoplogin binary built by `make build`; SHOPLOGIN_BIN overrides it. */
-export const serverBinary = resolve(frontendDir, process.env['SHOPLOGIN_BIN'] ?? '../build/bin/shoplogin');
+/** The shoplogin binary built by `make build` (build/bin/shoplogin-server); SHOPLOGIN_BIN overrides it. */
+export const serverBinary = resolve(frontendDir, process.env['SHOPLOGIN_BIN'] ?? '../build/bin/shoplogin-server');
 
 /** Debian's Chromium; Playwright never downloads a browser of its own here. */
 export const chromiumPath = process.env['CHROMIUM_BIN'] ?? '/usr/bin/chromium';
