@@ -142,10 +142,12 @@ func (s *Service) Authenticate(ctx context.Context, token, deviceID string) (Pri
 	var p Principal
 	var expires int64
 	var deviceMAC []byte
-	err := s.db.Read.QueryRowContext(ctx, `SELECT s.id, s.account_id, s.device_id, s.expires_at, d.device_mac, a.email
+	var acct accountRow
+	var tf int
+	err := s.db.Read.QueryRowContext(ctx, `SELECT s.id, s.account_id, s.device_id, s.expires_at, d.device_mac, a.email, a.two_factor, a.created_at
 		FROM sessions s JOIN devices d ON d.id = s.device_id JOIN accounts a ON a.id = s.account_id
 		WHERE s.token_hash = ? AND s.revoked_at IS NULL`, tokens.Hash(token)).
-		Scan(&p.SessionID, &p.AccountID, &p.DeviceRow, &expires, &deviceMAC, &p.Email)
+		Scan(&p.SessionID, &p.AccountID, &p.DeviceRow, &expires, &deviceMAC, &p.Email, &tf, &acct.createdAt)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Principal{}, errInvalidToken()
 	}
@@ -159,11 +161,17 @@ func (s *Service) Authenticate(ctx context.Context, token, deviceID string) (Pri
 	if !s.now().Before(p.ExpiresAt) {
 		return Principal{}, &api.Error{Code: api.CodeTokenExpired, Message: "Your monthly sign-in has expired. Please sign in again."}
 	}
+	acct.email, acct.twoFactor = p.Email, tf == 1
+	p.account = acct.api()
 	return p, nil
 }
 
 // Session describes the signed-in account.
 func (s *Service) Session(ctx context.Context, p Principal) (api.Session, error) {
+	if p.account != nil {
+		// Read with the token: a second look-up would cost a whole read transaction.
+		return api.Session{Account: *p.account, ExpiresAt: p.ExpiresAt}, nil
+	}
 	acct, err := findAccount(ctx, s.db.Read, "id = ?", p.AccountID)
 	if err != nil {
 		return api.Session{}, s.internal(ctx, "session", err)

@@ -122,6 +122,9 @@ type Principal struct {
 	DeviceRow int64
 	Email     string
 	ExpiresAt time.Time
+	// account is the account as read with the token, in the same query; nil when the
+	// Principal was made some other way.
+	account *api.Account
 }
 
 // now is the service's current time, truncated to seconds as stored.

@@ -318,11 +318,12 @@ func (i *Inbox) CodeSince(ctx context.Context, to string, since time.Time, wait 
 		if closed {
 			return "", 0, false, ErrClosed
 		}
+		// Driven by the recipient index, newest first: the whole inbox is never scanned,
+		// however many messages other addresses have (every waiter re-asks on each arrival).
 		err := i.db.Read.QueryRowContext(ctx, `
-			SELECT m.id, m.code FROM messages m
-			WHERE m.code != '' AND m.received_ns >= ?
-			  AND EXISTS (SELECT 1 FROM recipients r WHERE r.message_id = m.id AND r.address_key = ?)
-			ORDER BY m.id DESC LIMIT 1`, sinceNS, addressKey(to)).Scan(&messageID, &code)
+			SELECT m.id, m.code FROM recipients r JOIN messages m ON m.id = r.message_id
+			WHERE r.address_key = ? AND m.code != '' AND m.received_ns >= ?
+			ORDER BY r.message_id DESC LIMIT 1`, addressKey(to), sinceNS).Scan(&messageID, &code)
 		if err == nil {
 			return code, messageID, true, nil
 		}

@@ -14,8 +14,10 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
+	"modernc.org/sqlite"
 )
 
 // DB is the database: one writer connection and a small pool of readers. WAL lets readers
@@ -27,6 +29,13 @@ type DB struct {
 	// Read serves queries only.
 	Read *sql.DB
 	path string
+
+	requests   chan *txRequest // to the writer goroutine, see Tx
+	waiting    atomic.Int32    // callers of Tx not yet taken by the writer
+	closing    chan struct{}
+	writerDone chan struct{}
+	closeOnce  sync.Once
+	closeErr   error
 }
 
 //go:embed migrations/*.sql
@@ -45,7 +54,7 @@ func Open(ctx context.Context, path string, migrations fs.FS) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
-	w, err := sql.Open("sqlite", dsn(abs, false))
+	w, err := openPool(abs, false)
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
@@ -61,7 +70,7 @@ func Open(ctx context.Context, path string, migrations fs.FS) (*DB, error) {
 		w.Close()
 		return nil, fmt.Errorf("migrate database %s: %w", abs, err)
 	}
-	r, err := sql.Open("sqlite", dsn(abs, true))
+	r, err := openPool(abs, true)
 	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("open database: %w", err)
@@ -69,22 +78,41 @@ func Open(ctx context.Context, path string, migrations fs.FS) (*DB, error) {
 	r.SetMaxOpenConns(4)
 	r.SetMaxIdleConns(4)
 	db.Read = r
+	db.requests = make(chan *txRequest)
+	db.closing = make(chan struct{})
+	db.writerDone = make(chan struct{})
+	go db.writer()
 	return db, nil
+}
+
+// openPool opens a pool of connections that keep their prepared statements (stmtcache.go).
+func openPool(path string, readOnly bool) (*sql.DB, error) {
+	c, err := sqlite.NewConnector(dsn(path, readOnly))
+	if err != nil {
+		return nil, err
+	}
+	return sql.OpenDB(cachingConnector{c}), nil
 }
 
 // Path is the database file's absolute path.
 func (db *DB) Path() string { return db.path }
 
-// Close checkpoints the WAL into the main file and closes both pools.
+// Close stops taking transactions, checkpoints the WAL into the main file and closes both
+// pools. Transactions already running finish first.
 func (db *DB) Close() error {
-	var errs []error
-	if db.Read != nil {
-		errs = append(errs, db.Read.Close())
-	}
-	// A clean shutdown leaves one self-contained file behind.
-	_, err := db.Write.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
-	errs = append(errs, err, db.Write.Close())
-	return errors.Join(errs...)
+	db.closeOnce.Do(func() {
+		close(db.closing)
+		<-db.writerDone
+		var errs []error
+		if db.Read != nil {
+			errs = append(errs, db.Read.Close())
+		}
+		// A clean shutdown leaves one self-contained file behind.
+		_, err := db.Write.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
+		errs = append(errs, err, db.Write.Close())
+		db.closeErr = errors.Join(errs...)
+	})
+	return db.closeErr
 }
 
 // dsn builds the connection string. busy_timeout is applied by the driver before the
@@ -96,6 +124,9 @@ func dsn(path string, readOnly bool) string {
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "foreign_keys(1)")
 	q.Add("_pragma", "synchronous(FULL)")
+	// Temporary data (the sub-journals of savepoints, see Tx, and of statements; sorts)
+	// stays in memory instead of going through temporary files.
+	q.Add("_pragma", "temp_store(MEMORY)")
 	if readOnly {
 		q.Add("_pragma", "query_only(1)")
 	} else {
@@ -113,6 +144,7 @@ func checkPragmas(ctx context.Context, db *sql.DB) error {
 		"foreign_keys": "1",
 		"synchronous":  "2",
 		"busy_timeout": "5000",
+		"temp_store":   "2",
 	}
 	for name, value := range want {
 		var got string
@@ -158,22 +190,4 @@ func migrate(ctx context.Context, db *sql.DB, migrations fs.FS) error {
 		return err
 	}
 	return tx.Commit()
-}
-
-// Tx runs fn in a write transaction and commits if fn returns nil. fn's error is returned
-// as is, so callers can commit work and still report a failure by returning nil from fn
-// and the failure beside it.
-func (db *DB) Tx(ctx context.Context, fn func(*sql.Tx) error) error {
-	tx, err := db.Write.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("begin: %w", err)
-	}
-	if err := fn(tx); err != nil {
-		tx.Rollback()
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
-	}
-	return nil
 }
