@@ -18,8 +18,8 @@ import (
 	"shoplogin/backend/api"
 	"shoplogin/backend/apiclient"
 	"shoplogin/backend/clock"
-	"shoplogin/backend/password"
 	"shoplogin/backend/server"
+	"shoplogin/backend/server/servertest"
 )
 
 const (
@@ -45,18 +45,7 @@ func startWorld(t *testing.T) *world {
 	t.Helper()
 	// Nothing here should read the user's config; if something does, it reads a temp dir.
 	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
-	srv, err := server.Start(context.Background(), server.Config{
-		Addr:           "127.0.0.1:0",
-		DataDir:        filepath.Join(t.TempDir(), "server"),
-		QA:             true,
-		TrustedProxies: []string{"127.0.0.1/32"},
-		Password:       password.TestParams(),
-		Clock:          clock.NewFixed(epoch),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
+	srv := servertest.Start(t, servertest.Config(t, clock.NewFixed(epoch)))
 	return &world{t: t, srv: srv, qa: apiclient.New(srv.URL(), "qa-script")}
 }
 

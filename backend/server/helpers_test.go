@@ -4,15 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"shoplogin/backend/api"
 	"shoplogin/backend/apiclient"
 	"shoplogin/backend/clock"
-	"shoplogin/backend/password"
 	"shoplogin/backend/server"
+	"shoplogin/backend/server/servertest"
 )
 
 // Networks the tests sign in from, through the trusted loopback proxy.
@@ -38,14 +37,7 @@ type world struct {
 func startWorld(t *testing.T, edit ...func(*server.Config)) *world {
 	t.Helper()
 	clk := clock.NewFixed(epoch)
-	cfg := server.Config{
-		Addr:           "127.0.0.1:0",
-		DataDir:        filepath.Join(t.TempDir(), "data"),
-		QA:             true,
-		TrustedProxies: []string{"127.0.0.1/32"},
-		Password:       password.TestParams(),
-		Clock:          clk,
-	}
+	cfg := servertest.Config(t, clk)
 	for _, e := range edit {
 		e(&cfg)
 	}
@@ -56,12 +48,7 @@ func startWorld(t *testing.T, edit ...func(*server.Config)) *world {
 
 func (w *world) start() {
 	w.t.Helper()
-	srv, err := server.Start(context.Background(), w.cfg)
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	w.srv = srv
-	w.t.Cleanup(func() { srv.Close() })
+	w.srv = servertest.Start(w.t, w.cfg)
 }
 
 // restart stops the server and starts it again on the same data folder and port.
