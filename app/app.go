@@ -135,7 +135,7 @@ func (a *App) SignIn(email, password string) (res api.SignInResult, err error) {
 	if err == nil && res.Status == api.StatusSignedIn {
 		a.setToken(res.Token)
 	}
-	return res, err
+	return withoutToken(res), err
 }
 
 // Verify submits the emailed code.
@@ -147,7 +147,14 @@ func (a *App) Verify(challengeID, code string) (res api.SignInResult, err error)
 	if err == nil && res.Status == api.StatusSignedIn {
 		a.setToken(res.Token)
 	}
-	return res, err
+	return withoutToken(res), err
+}
+
+// withoutToken keeps the token on the Go side: the page has no use for it, and a script
+// in the webview should not be able to read it.
+func withoutToken(res api.SignInResult) api.SignInResult {
+	res.Token = ""
+	return res
 }
 
 // Resend asks for a new code.

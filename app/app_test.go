@@ -26,8 +26,8 @@ func TestSignUpThenSignInWithoutTwoFactorNeedsNoCode(t *testing.T) {
 	if res.Status != api.StatusSignedIn || res.Account == nil || res.Account.TwoFactor != api.TwoFactorOff {
 		t.Fatalf("sign-in = %+v, want signed_in with 2FA off", res)
 	}
-	if d.saved(t) != res.Token {
-		t.Error("the token was not saved")
+	if d.saved(t) == "" || res.Token != "" {
+		t.Error("the token was not saved, or it reached the window")
 	}
 	if !res.ExpiresAt.Equal(epoch.Add(30 * 24 * time.Hour)) {
 		t.Errorf("token expires %v, want 30 days on", res.ExpiresAt)
@@ -67,10 +67,10 @@ func TestANewDeviceIsAskedForTheEmailedCodeWhichSignsIn(t *testing.T) {
 
 	code := w.code(d, email)
 	signed := must(d.Verify(res.ChallengeID, code))(t)
-	if signed.Status != api.StatusSignedIn || signed.Token == "" {
-		t.Fatalf("verify = %+v", signed)
+	if signed.Status != api.StatusSignedIn || signed.Token != "" {
+		t.Fatalf("verify = %+v, want signed_in with the token kept out of the window", signed)
 	}
-	if d.saved(t) != signed.Token {
+	if d.saved(t) == "" {
 		t.Error("the token from the code was not saved in the token store")
 	}
 	if sess := must(d.RestoreSession())(t); sess == nil || sess.Account.Email != email {
@@ -134,8 +134,8 @@ func TestAfterAMonthTheTokenIsClearedAndTheSameDeviceAndNetworkNeedNoCode(t *tes
 	if res.Status != api.StatusSignedIn {
 		t.Fatalf("monthly sign-in from the same device and network = %+v, want no code", res)
 	}
-	if later.saved(t) != res.Token {
-		t.Error("the new token was not saved")
+	if later.saved(t) == "" || res.Token != "" {
+		t.Error("the new token was not saved, or it reached the window")
 	}
 	for _, m := range must(later.QAMessages())(t) {
 		if strings.Contains(m.Subject, "Two Factor Authentication code") {

@@ -34,6 +34,16 @@ func (s *Service) SignUp(ctx context.Context, email, pw string, c Client) error 
 	err = s.db.Tx(ctx, func(tx *sql.Tx) error {
 		existing, err := findAccount(ctx, tx, "email_key = ?", addr.Key)
 		if err == nil {
+			// At most one notice an hour: sign-up is open to anyone, and must not become a
+			// way to flood an owner's mailbox.
+			var recent bool
+			if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM events WHERE account_id = ? AND type = ? AND at > ?)`,
+				existing.id, audit.SignUpExisting, now.Add(-time.Hour).Unix()).Scan(&recent); err != nil {
+				return err
+			}
+			if recent {
+				return nil
+			}
 			// Signing up twice is a hint someone forgot they have an account, or someone
 			// probing; either way the owner hears of it, with no link to act on.
 			if err := s.notice(ctx, tx, existing.email, "Someone tried to create an account with your address",
@@ -194,8 +204,14 @@ func (s *Service) SignOutEverywhere(ctx context.Context, p Principal, c Client) 
 	})
 }
 
+// revokeAll ends every token of the account and every sign-in still waiting for its code:
+// after "sign out everywhere" or a password change, a challenge started with the old
+// password must not let anyone in.
 func revokeAll(ctx context.Context, tx *sql.Tx, accountID int64, now time.Time) error {
-	_, err := tx.ExecContext(ctx, `UPDATE sessions SET revoked_at = ? WHERE account_id = ? AND revoked_at IS NULL`, now.Unix(), accountID)
+	if _, err := tx.ExecContext(ctx, `UPDATE sessions SET revoked_at = ? WHERE account_id = ? AND revoked_at IS NULL`, now.Unix(), accountID); err != nil {
+		return err
+	}
+	_, err := tx.ExecContext(ctx, `UPDATE challenges SET consumed_at = ? WHERE account_id = ? AND consumed_at IS NULL`, now.Unix(), accountID)
 	return err
 }
 
