@@ -340,8 +340,13 @@ func (s *Service) checkCurrentPassword(ctx context.Context, p Principal, c Clien
 	if err != nil {
 		return accountRow{}, s.internal(ctx, "check password", err)
 	}
-	now := s.now()
 	key := s.accountThrottleKey(acct.emailKey)
+	unlock, err := s.passwordTurns.lock(ctx, key)
+	if err != nil {
+		return accountRow{}, api.Errorf(api.CodeUnavailable, "The request was cancelled.")
+	}
+	defer unlock()
+	now := s.now()
 	if wait, err := throttle.Blocked(ctx, s.db.Read, key, now); err != nil || wait > 0 {
 		if err != nil {
 			return accountRow{}, s.internal(ctx, "check password", err)

@@ -4,7 +4,9 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -316,5 +318,33 @@ func TestAPasswordChangeEndsSignInsWaitingForACode(t *testing.T) {
 	}
 	if _, err := f.svc.Resend(ctx, pending.ChallengeID); api.CodeOf(err) != api.CodeUnknownChallenge {
 		t.Fatalf("resend after the password change: %v", err)
+	}
+}
+
+// Parallel wrong passwords for one account take turns, so the throttle sees each failure
+// before the next guess is checked: no burst gets more guesses than the free ones.
+func TestParallelWrongPasswordsCannotOutrunTheThrottle(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	f.svc.CreateAccount(ctx, email, pw, false)
+	const n = 40
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			// Each from its own network, so only the account throttle can stop them.
+			f.svc.SignIn(ctx, api.SignInRequest{Email: email, Password: "wrong guess", DeviceID: "d"},
+				fmt.Sprintf("10.%d.0.0/24", i))
+		}()
+	}
+	f.hasher.verifies.Store(0)
+	close(start)
+	wg.Wait()
+	free := int32(DefaultConfig().Account.Free)
+	if got := f.hasher.verifies.Load(); got != free+1 {
+		t.Fatalf("%d of %d parallel guesses were checked, want %d (the free ones and the one that starts the wait)", got, n, free+1)
 	}
 }

@@ -82,6 +82,8 @@ type Service struct {
 	audit  *audit.Log
 	log    *slog.Logger
 	cfg    Config
+	// passwordTurns makes the password checks of one account take turns (see keyLocks).
+	passwordTurns keyLocks
 }
 
 // Deps are the Service's collaborators.

@@ -71,6 +71,12 @@ func (s *Service) SignIn(ctx context.Context, req api.SignInRequest, network str
 	now := s.now()
 	acctKey, netKey := s.accountThrottleKey(addr.Key), networkThrottleKey(network)
 
+	// One password check per account at a time, so each sees the failures before it.
+	unlock, err := s.passwordTurns.lock(ctx, acctKey)
+	if err != nil {
+		return api.SignInResult{}, api.Errorf(api.CodeUnavailable, "The sign-in was cancelled.")
+	}
+	defer unlock()
 	// Refuse throttled attempts before hashing: the wait must cost the server nothing.
 	for _, key := range []string{acctKey, netKey} {
 		wait, err := throttle.Blocked(ctx, s.db.Read, key, now)
