@@ -113,9 +113,9 @@ func (db *DB) runBatch(batch []*txRequest) {
 			req.done <- results[i]
 		}
 	}
-	// The shared transaction must not end with one caller's context: each caller's own
-	// statements still run under its context, and a caller whose context ends rolls back
-	// its own savepoint only.
+	// The shared transaction must not end with one caller's context. Each caller's own
+	// statements still run under its context; if one is cancelled mid-write, SQLite ends
+	// the whole transaction, and the others are run again below.
 	ctx := context.Background()
 	tx, err := db.Write.BeginTx(ctx, nil)
 	if err != nil {
@@ -125,40 +125,53 @@ func (db *DB) runBatch(batch []*txRequest) {
 		answer()
 		return
 	}
-	var broken error
+	// brokeAt is the member during which the shared transaction ended under us: SQLite
+	// rolls a whole transaction back when a write in it is interrupted (a caller's context
+	// cancelled mid-statement). Nothing has been answered yet, so the other members are
+	// run again, each on its own: one caller's cancellation must not fail the rest.
+	brokeAt := -1
 	for i, req := range batch {
 		if err := req.ctx.Err(); err != nil {
 			results[i].err = fmt.Errorf("begin: %w", err)
 			continue
 		}
 		if _, err := tx.ExecContext(ctx, "SAVEPOINT tx"); err != nil {
-			broken = err
+			brokeAt = i
 			break
 		}
 		results[i] = call(req.fn, tx)
 		if results[i].err != nil || results[i].panicked {
-			// Fails if SQLite has already rolled the whole transaction back (an
-			// interrupted write does that): then nothing in the batch may commit.
 			if _, err := tx.ExecContext(ctx, "ROLLBACK TO tx"); err != nil {
-				broken = err
+				brokeAt = i
 				break
 			}
 		}
 		if _, err := tx.ExecContext(ctx, "RELEASE tx"); err != nil {
-			broken = err
+			brokeAt = i
 			break
 		}
 	}
-	if broken == nil {
-		broken = tx.Commit()
-	} else {
+	if brokeAt >= 0 {
 		tx.Rollback()
+		for i, req := range batch {
+			failed := results[i].err != nil || results[i].panicked
+			switch {
+			case i == brokeAt && failed:
+				// The member that broke the transaction keeps its own failure.
+				req.done <- results[i]
+			case i < brokeAt && failed:
+				req.done <- results[i]
+			default:
+				db.runOne(req)
+			}
+		}
+		return
 	}
-	if broken != nil {
+	if err := tx.Commit(); err != nil {
 		// Every transaction that would have committed fails instead.
 		for i := range results {
 			if results[i].err == nil && !results[i].panicked {
-				results[i].err = fmt.Errorf("commit: %w", broken)
+				results[i].err = fmt.Errorf("commit: %w", err)
 			}
 		}
 	}

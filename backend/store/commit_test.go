@@ -9,6 +9,7 @@ import (
 	"sync"
 	"testing"
 	"testing/fstest"
+	"time"
 )
 
 func openScratch(tb testing.TB) *DB {
@@ -157,26 +158,31 @@ func TestACancelledCallerIsLeftOutOfASharedCommit(t *testing.T) {
 // SQLite rolls a whole transaction back by itself on some errors (an interrupted write).
 // Then the work of the transactions before it in the batch is gone too: they must fail,
 // not report a commit that did not happen.
-func TestATransactionRolledBackWholeFailsItsWholeBatch(t *testing.T) {
+func TestATransactionRolledBackWholeDoesNotFailTheRestOfItsBatch(t *testing.T) {
 	db := openScratch(t)
 	release := queueBehind(t, db)
 	var wg sync.WaitGroup
-	errs := make([]error, 2)
+	errs := make([]error, 3)
 	wg.Go(func() {
 		errs[0] = db.Tx(context.Background(), func(tx *sql.Tx) error { return insert(tx, 1) })
 	})
 	waitQueued(db, 1) // queued first, so it runs first
 	wg.Go(func() {
 		errs[1] = db.Tx(context.Background(), func(tx *sql.Tx) error {
-			tx.Exec(`ROLLBACK`) // as SQLite does on its own
+			tx.Exec(`ROLLBACK`) // as SQLite does on its own when a write is interrupted
 			return errors.New("interrupted")
 		})
 	})
 	waitQueued(db, 2)
+	wg.Go(func() {
+		errs[2] = db.Tx(context.Background(), func(tx *sql.Tx) error { return insert(tx, 2) })
+	})
+	waitQueued(db, 3)
 	release()
 	wg.Wait()
-	if errs[0] == nil || values(t, db)[1] {
-		t.Errorf("the transaction before: err %v, row kept %v; want an error and no row", errs[0], values(t, db)[1])
+	got := values(t, db)
+	if errs[0] != nil || !got[1] || errs[2] != nil || !got[2] {
+		t.Errorf("the others in the batch: errs %v, %v; rows %v; want both committed", errs[0], errs[2], got)
 	}
 	if errs[1] == nil {
 		t.Error("the rolled-back transaction reported success")
@@ -184,6 +190,40 @@ func TestATransactionRolledBackWholeFailsItsWholeBatch(t *testing.T) {
 	// The writer goes on with the next transactions.
 	if err := db.Tx(context.Background(), func(tx *sql.Tx) error { return insert(tx, 3) }); err != nil || !values(t, db)[3] {
 		t.Errorf("after a broken batch: %v", err)
+	}
+}
+
+// A caller whose context ends in the middle of its write (SQLite interrupts the
+// statement and rolls the whole shared transaction back) fails alone.
+func TestACallerInterruptedMidWriteFailsAlone(t *testing.T) {
+	db := openScratch(t)
+	release := queueBehind(t, db)
+	var wg sync.WaitGroup
+	errs := make([]error, 3)
+	for i := range 2 {
+		wg.Go(func() {
+			errs[i] = db.Tx(context.Background(), func(tx *sql.Tx) error { return insert(tx, 10+i) })
+		})
+		waitQueued(db, i+1)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	wg.Go(func() {
+		errs[2] = db.Tx(ctx, func(tx *sql.Tx) error {
+			time.AfterFunc(20*time.Millisecond, cancel)
+			// A long write, cancelled while it runs.
+			_, err := tx.ExecContext(ctx, `INSERT INTO t (v) WITH RECURSIVE c(x) AS (SELECT 100 UNION ALL SELECT x + 1 FROM c LIMIT 50000000) SELECT x FROM c`)
+			return err
+		})
+	})
+	waitQueued(db, 3)
+	release()
+	wg.Wait()
+	got := values(t, db)
+	if errs[0] != nil || errs[1] != nil || !got[10] || !got[11] {
+		t.Fatalf("innocent members: errs %v %v, rows %v; want both committed", errs[0], errs[1], got)
+	}
+	if errs[2] == nil || got[100] {
+		t.Fatalf("the interrupted member: err %v, its rows kept %v", errs[2], got[100])
 	}
 }
 
