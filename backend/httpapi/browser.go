@@ -50,7 +50,38 @@ func hasCookies(r *http.Request) bool {
 	return false
 }
 
-func secureCookies(r *http.Request) bool { return r.TLS != nil }
+// publicOrigin is how the browser reached the server: behind a TLS-terminating proxy the
+// request arrives over plain HTTP, and only a trusted proxy's X-Forwarded-Proto and
+// X-Forwarded-Host tell the truth. ServeHTTP puts it in the request's context.
+type publicOrigin struct {
+	https bool
+	host  string
+}
+
+type originKey struct{}
+
+func (h *Handler) publicOrigin(r *http.Request) publicOrigin {
+	o := publicOrigin{https: r.TLS != nil, host: r.Host}
+	if h.resolver.FromTrustedProxy(r) {
+		if proto := r.Header.Get("X-Forwarded-Proto"); proto != "" {
+			o.https = strings.EqualFold(strings.TrimSpace(strings.Split(proto, ",")[0]), "https")
+		}
+		if host := r.Header.Get("X-Forwarded-Host"); host != "" {
+			o.host = strings.TrimSpace(strings.Split(host, ",")[0])
+		}
+	}
+	return o
+}
+
+func originOf(r *http.Request) publicOrigin {
+	if o, ok := r.Context().Value(originKey{}).(publicOrigin); ok {
+		return o
+	}
+	return publicOrigin{https: r.TLS != nil, host: r.Host}
+}
+
+// secureCookies: cookies are Secure whenever the browser is on https.
+func secureCookies(r *http.Request) bool { return originOf(r).https }
 
 // browserDevice returns the device id in the browser's device cookie, giving it one if it
 // has none yet.
@@ -130,11 +161,12 @@ func sameOrigin(origin string, r *http.Request) bool {
 	if err != nil || u.Host == "" {
 		return false
 	}
+	public := originOf(r)
 	scheme := "http"
-	if r.TLS != nil {
+	if public.https {
 		scheme = "https"
 	}
-	return u.Scheme == scheme && strings.EqualFold(u.Host, r.Host)
+	return u.Scheme == scheme && strings.EqualFold(u.Host, public.host)
 }
 
 // qaNetwork returns the simulated network address of a QA browser, if it has one.

@@ -2,6 +2,7 @@
 package httpapi
 
 import (
+	"context"
 	"errors"
 	"io/fs"
 	"log/slog"
@@ -70,6 +71,7 @@ func New(o Options) *Handler {
 // request (method, path, status, time: never a body or a header value).
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
+	r = r.WithContext(context.WithValue(r.Context(), originKey{}, h.publicOrigin(r)))
 	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 	setSecurityHeaders(w.Header())
 	if strings.HasPrefix(r.URL.Path, "/api/") {

@@ -46,6 +46,13 @@ func (r *Resolver) isTrusted(a netip.Addr) bool {
 	return false
 }
 
+// FromTrustedProxy reports whether req's direct peer is a trusted proxy, whose
+// X-Forwarded-* headers may be believed.
+func (r *Resolver) FromTrustedProxy(req *http.Request) bool {
+	peer := peerAddr(req.RemoteAddr)
+	return peer.IsValid() && r.isTrusted(peer)
+}
+
 // ClientAddr is the address of the client behind req. Walking X-Forwarded-For from the
 // right, it skips trusted proxies and stops at the first address that is not one: the
 // entries further left were written by the client and prove nothing.

@@ -166,3 +166,26 @@ func TestQASimulatesANewNetworkForABrowser(t *testing.T) {
 	}
 
 }
+
+// Behind a TLS-terminating proxy (trusted with --trusted-proxy), the browser's https
+// Origin is its own, and the cookies are Secure.
+func TestBehindAnHTTPSProxyTheSiteWorksWithSecureCookies(t *testing.T) {
+	w := startWorld(t)
+	w.account(email, pw, false)
+	b := newBrowser(t, w.srv.URL())
+	fwd := []string{"Origin", "https://shop.example", "X-Forwarded-Proto", "https", "X-Forwarded-Host", "shop.example"}
+	resp, body := b.do("POST", "/api/v1/signin", `{"email":"`+email+`","password":"`+pw+`"}`, fwd...)
+	if resp.StatusCode != 200 {
+		t.Fatalf("sign-in through the https proxy: %d %v", resp.StatusCode, body)
+	}
+	if c := cookie(resp, "shoplogin_session"); c == nil || !c.Secure {
+		t.Errorf("session cookie %+v, want Secure", c)
+	}
+	// The same headers from a peer that is not a trusted proxy prove nothing.
+	w2 := startWorld(t, func(c *server.Config) { c.TrustedProxies = nil })
+	w2.account(email, pw, false)
+	resp, _ = newBrowser(t, w2.srv.URL()).do("POST", "/api/v1/signin", `{"email":"`+email+`","password":"`+pw+`"}`, fwd...)
+	if resp.StatusCode != http.StatusForbidden {
+		t.Errorf("forged X-Forwarded-Proto from an untrusted peer: %d, want 403", resp.StatusCode)
+	}
+}
