@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io/fs"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/netip"
 	"runtime/debug"
@@ -26,6 +27,10 @@ type Options struct {
 	Log      *slog.Logger
 	// Web is the website (the built frontend), served at /; nil serves the API only.
 	Web fs.FS
+	// LoopbackOnly says the server listens on loopback only: then a request must name a
+	// loopback host, so a web page that rebinds its own domain to 127.0.0.1 (DNS
+	// rebinding) cannot reach the API, least of all the QA API.
+	LoopbackOnly bool
 }
 
 // Handler serves /api/v1, /api/qa when QA is set, and the website at /.
@@ -35,11 +40,12 @@ type Handler struct {
 	qa       *QA
 	log      *slog.Logger
 	mux      *http.ServeMux
+	loopback bool
 }
 
 // New builds the handler and its routes.
 func New(o Options) *Handler {
-	h := &Handler{auth: o.Auth, resolver: o.Resolver, qa: o.QA, log: o.Log, mux: http.NewServeMux()}
+	h := &Handler{auth: o.Auth, resolver: o.Resolver, qa: o.QA, log: o.Log, mux: http.NewServeMux(), loopback: o.LoopbackOnly}
 	if o.Web != nil {
 		h.mux.Handle("/", website(o.Web))
 	}
@@ -90,6 +96,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.log.LogAttrs(r.Context(), slog.LevelDebug, "http", slog.String("method", r.Method),
 			slog.String("path", r.URL.Path), slog.Int("status", rec.status), slog.Duration("took", time.Since(start)))
 	}()
+	if h.loopback && !loopbackHost(r.Host) && !h.resolver.FromTrustedProxy(r) {
+		h.fail(rec, r, api.Errorf(api.CodeForbidden, "This server answers only to 127.0.0.1, localhost or [::1]."))
+		return
+	}
 	if err := checkCSRF(r); err != nil {
 		h.fail(rec, r, err)
 		return
@@ -103,6 +113,19 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	h.mux.ServeHTTP(rec, r)
+}
+
+// loopbackHost reports whether a Host header names this machine.
+func loopbackHost(host string) bool {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.Trim(host, "[]")
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	a, err := netip.ParseAddr(host)
+	return err == nil && a.IsLoopback()
 }
 
 // allowed lists the methods the mux would accept for r's path.

@@ -189,3 +189,20 @@ func TestBehindAnHTTPSProxyTheSiteWorksWithSecureCookies(t *testing.T) {
 		t.Errorf("forged X-Forwarded-Proto from an untrusted peer: %d, want 403", resp.StatusCode)
 	}
 }
+
+// A page that rebinds its own domain to 127.0.0.1 reaches the port, but not the API.
+func TestALoopbackServerAnswersOnlyToLoopbackNames(t *testing.T) {
+	w := startWorld(t, func(c *server.Config) { c.TrustedProxies = nil })
+	for host, want := range map[string]int{"evil.example": 403, "127.0.0.1": 200, "localhost": 200} {
+		req, _ := http.NewRequest("GET", w.srv.URL()+"/api/qa/clock", nil)
+		req.Host = host
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("Host %s: %d, want %d", host, resp.StatusCode, want)
+		}
+	}
+}

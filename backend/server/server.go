@@ -179,7 +179,8 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 			qa.Inbox = s.inbox
 		}
 	}
-	handler := httpapi.New(httpapi.Options{Auth: s.auth, Resolver: resolver, QA: qa, Web: cfg.Web, Log: cfg.Log.With("component", "http")})
+	handler := httpapi.New(httpapi.Options{Auth: s.auth, Resolver: resolver, QA: qa, Web: cfg.Web,
+		LoopbackOnly: isLoopback(s.httpLn.Addr().String()), Log: cfg.Log.With("component", "http")})
 	s.http = &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
