@@ -144,7 +144,30 @@ func describe(err error) (reply string, permanent bool) {
 	} else {
 		reply = err.Error()
 	}
-	return oneLine(reply, 300), permanent
+	return oneLine(maskDigits(reply), 300), permanent
+}
+
+// maskDigits hides runs of six or more digits: a relay's content filter may quote the
+// subject in its reply, and the subject holds the code, which must not reach the
+// database or the log.
+func maskDigits(s string) string {
+	b := []byte(s)
+	for i := 0; i < len(b); {
+		j := i
+		for j < len(b) && b[j] >= '0' && b[j] <= '9' {
+			j++
+		}
+		if j-i >= 6 {
+			for k := i; k < j; k++ {
+				b[k] = '#'
+			}
+		}
+		if j == i {
+			j++
+		}
+		i = j
+	}
+	return string(b)
 }
 
 // oneLine keeps stored and logged error text to one bounded line.

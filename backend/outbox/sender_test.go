@@ -127,3 +127,11 @@ func TestDescribeFollowsTheSenderContract(t *testing.T) {
 		}
 	}
 }
+
+func TestARelayReplyQuotingTheCodeIsStoredWithoutIt(t *testing.T) {
+	reply, permanent := describe(&smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 7, 1},
+		Message: "Rejected: Subject 'Image Line Account | Two Factor Authentication code ( 042917 ) [Action Required]'"})
+	if strings.Contains(reply, "042917") || !strings.Contains(reply, "550 5.7.1") || !permanent {
+		t.Fatalf("stored reply %q (permanent %v)", reply, permanent)
+	}
+}
