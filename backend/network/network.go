@@ -68,11 +68,12 @@ func (r *Resolver) ClientAddr(req *http.Request) netip.Addr {
 	}
 	client := peer
 	for i := len(all) - 1; i >= 0; i-- {
-		a, err := netip.ParseAddr(strings.TrimSpace(all[i]))
-		if err != nil {
+		// Some proxies write "ip:port" or "[ipv6]:port"; peerAddr reads both.
+		a := peerAddr(strings.TrimSpace(all[i]))
+		if !a.IsValid() {
 			break
 		}
-		client = a.Unmap()
+		client = a
 		if !r.isTrusted(client) {
 			break
 		}

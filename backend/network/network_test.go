@@ -39,6 +39,7 @@ func TestForwardedForIsBelievedOnlyFromTrustedProxies(t *testing.T) {
 		{"spoofed left entry ignored", "127.0.0.1:5000", "1.2.3.4, 203.0.113.9", "203.0.113.9"},
 		{"garbage stops the walk", "127.0.0.1:5000", "203.0.113.9, nonsense", "127.0.0.1"},
 		{"ipv6 peer", "[2001:db8::1]:443", "", "2001:db8::1"},
+		{"entries with ports", "127.0.0.1:5000", "203.0.113.9:51234, [2001:db8::7]:443", "2001:db8::7"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
