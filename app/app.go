@@ -39,6 +39,11 @@ type App struct {
 	// launched is when Run began, so ScreenShown's since_launch and "window ready" agree.
 	launched time.Time
 
+	// tokenMu orders token changes: memory and the token store are updated as one step,
+	// so a sign-out racing a sign-in cannot leave them disagreeing. It is separate from
+	// mu because a keyring write can take a while and calls in flight must not wait.
+	tokenMu sync.Mutex
+
 	mu       sync.Mutex
 	client   *apiclient.Client
 	deviceID string
@@ -90,6 +95,8 @@ func (a *App) snapshot() *apiclient.Client {
 }
 
 func (a *App) setToken(token string) {
+	a.tokenMu.Lock()
+	defer a.tokenMu.Unlock()
 	a.mu.Lock()
 	a.client.Token = token
 	a.mu.Unlock()
