@@ -246,6 +246,17 @@ func (s *Service) forget(ctx context.Context, p Principal, c Client, event, quer
 func (s *Service) change(ctx context.Context, p Principal, c Client, event, detail string, fn func(*sql.Tx, time.Time) error) error {
 	now := s.now()
 	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+		// The token was checked before the request reached here; a "sign out
+		// everywhere" may have committed since. Checking again in the transaction means
+		// no change (and no fresh token) is made on a session that has just ended.
+		var live bool
+		if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM sessions WHERE id = ? AND revoked_at IS NULL)`,
+			p.SessionID).Scan(&live); err != nil {
+			return err
+		}
+		if !live {
+			return errInvalidToken()
+		}
 		if err := fn(tx, now); err != nil {
 			return err
 		}

@@ -348,3 +348,22 @@ func TestParallelWrongPasswordsCannotOutrunTheThrottle(t *testing.T) {
 		t.Fatalf("%d of %d parallel guesses were checked, want %d (the free ones and the one that starts the wait)", got, n, free+1)
 	}
 }
+
+// A change that arrives after its session was ended (here: sign out everywhere from
+// another device, after this request's token was checked) is refused.
+func TestAChangeOnASessionEndedMeanwhileIsRefused(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	f.svc.CreateAccount(ctx, email, pw, false)
+	p, _ := f.trustedSession(t, "dev", "192.0.2.0/24")
+	other, _ := f.trustedSession(t, "dev2", "192.0.2.0/24")
+	if err := f.svc.SignOutEverywhere(ctx, other, Client{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.ChangePassword(ctx, p, Client{}, pw, "a new long passphrase"); api.CodeOf(err) != api.CodeInvalidToken {
+		t.Fatalf("password change on an ended session: %v, want invalid_token", err)
+	}
+	if res, err := f.signIn(t, "dev", "192.0.2.0/24"); err != nil || res.Status != api.StatusSignedIn {
+		t.Fatalf("the old password must still work: %v", err)
+	}
+}
