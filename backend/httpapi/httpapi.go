@@ -266,20 +266,12 @@ func (h *Handler) resend(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	res, err := h.auth.Resend(r.Context(), req.ChallengeID)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, res)
+	h.answer(w, r, res, err)
 }
 
 func (h *Handler) challenge(w http.ResponseWriter, r *http.Request) {
 	res, err := h.auth.Challenge(r.Context(), r.PathValue("id"))
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, res)
+	h.answer(w, r, res, err)
 }
 
 func (h *Handler) signUp(w http.ResponseWriter, r *http.Request) {
@@ -301,11 +293,7 @@ func (h *Handler) signUp(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) session(w http.ResponseWriter, r *http.Request, p auth.Principal) {
 	res, err := h.auth.Session(r.Context(), p)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, res)
+	h.answer(w, r, res, err)
 }
 
 func (h *Handler) signOut(w http.ResponseWriter, r *http.Request, p auth.Principal) {
@@ -326,11 +314,7 @@ func (h *Handler) signOutAll(w http.ResponseWriter, r *http.Request, p auth.Prin
 
 func (h *Handler) security(w http.ResponseWriter, r *http.Request, p auth.Principal) {
 	res, err := h.auth.Security(r.Context(), p, h.client(r, "", ""))
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, res)
+	h.answer(w, r, res, err)
 }
 
 func (h *Handler) setSecurity(w http.ResponseWriter, r *http.Request, p auth.Principal) {
@@ -355,11 +339,7 @@ func (h *Handler) setSecurity(w http.ResponseWriter, r *http.Request, p auth.Pri
 		return
 	}
 	res, err := h.auth.Security(r.Context(), p, h.client(r, "", ""))
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, res)
+	h.answer(w, r, res, err)
 }
 
 func (h *Handler) changePassword(w http.ResponseWriter, r *http.Request, p auth.Principal) {
@@ -398,6 +378,15 @@ func pathID(r *http.Request) (int64, error) {
 		return 0, api.Errorf(api.CodeNotFound, "There is no such entry in your account.")
 	}
 	return id, nil
+}
+
+// answer sends res as 200 JSON, or err as the API's error body.
+func (h *Handler) answer(w http.ResponseWriter, r *http.Request, res any, err error) {
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, res)
 }
 
 func (h *Handler) noContent(w http.ResponseWriter, r *http.Request, err error) {
